@@ -38,6 +38,11 @@ func (r *runner) readAnswer() (string, error) {
 			if len(b) == 0 {
 				return "", io.EOF
 			}
+			// The answer ended without a newline: end the prompt's line
+			// as a typed Return would have.
+			if _, err := io.WriteString(r.promptOut(), "\n"); err != nil {
+				return "", err
+			}
 			break
 		}
 		if err != nil {
