@@ -56,6 +56,20 @@ func (a *Agent) auditFailure(ctx context.Context, action, target string, err err
 	}
 }
 
+// Record adds an event of a surface (an SSH login, a file put into
+// flash:) to the audit log, as the actor in ctx.
+func (a *Agent) Record(ctx context.Context, action, target, result, detail string) {
+	var err error
+	if result != "" && result != "ok" {
+		err = &Error{Cause: Cause(result), Message: detail}
+	}
+	if uerr := a.store.Update(func(tx *licensestore.Tx) error {
+		return a.audit(tx, ctx, action, target, err, detail)
+	}); uerr != nil {
+		a.cfg.Logf("audit: %v", uerr)
+	}
+}
+
 // Install verifies every license in a file and installs those that pass,
 // all in one store transaction. Lines that fail are reported with their
 // cause; the store is unchanged by them.
