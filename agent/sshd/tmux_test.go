@@ -132,14 +132,18 @@ func TestInteractiveShell(t *testing.T) {
 		}
 		p.clear()
 		p.typ("show ?")
-		s = p.waitLast("sw1#show")
+		s = p.wait("the help for show", func(s string) bool {
+			return strings.Contains(s, "Show the software version") && lastLine(s) == "sw1#show"
+		})
 		for _, want := range []string{"sw1#show ?", "  license  Show license information", "  version  Show the software version"} {
 			if !strings.Contains(s, want) {
 				t.Errorf("screen lacks %q:\n%s", want, s)
 			}
 		}
 		p.typ("lic u?")
-		s = p.waitLast("sw1#show lic u")
+		s = p.wait("the partial word help", func(s string) bool {
+			return strings.Contains(s, "udi  usage") && lastLine(s) == "sw1#show lic u"
+		})
 		if !strings.Contains(s, "sw1#show lic u?\nudi  usage\n\nsw1#show lic u") {
 			t.Errorf("partial word help:\n%s", s)
 		}
@@ -172,11 +176,12 @@ func TestInteractiveShell(t *testing.T) {
 		p.keys("Tab")
 		p.waitLast("sw1#show license")
 		p.typ("u")
-		p.keys("Tab") // udi and usage: listed
-		s := p.waitLast("sw1#show license u")
-		if !strings.Contains(s, "udi  usage") {
-			t.Errorf("no list of candidates:\n%s", s)
-		}
+		p.keys("Tab") // udi and usage: listed, then the line again
+		// The typed "u" alone already ends the screen with this line, so
+		// wait for the list as well.
+		p.wait("the candidate list", func(s string) bool {
+			return strings.Contains(s, "udi  usage") && lastLine(s) == "sw1#show license u"
+		})
 		p.typ("d")
 		p.keys("Tab")
 		p.waitLast("sw1#show license udi")
