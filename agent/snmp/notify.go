@@ -55,9 +55,30 @@ func (s *Server) Notify(ctx context.Context, events <-chan agent.Event) {
 				events = nil // keep serving the queues until ctx is done
 				continue
 			}
+			// A file of many licenses raises a burst of events: take what
+			// is already queued and rebuild the snapshot once for all of it.
+			batch := []agent.Event{ev}
+		drain:
+			for len(batch) < 4096 {
+				select {
+				case e, ok := <-events:
+					if !ok {
+						events = nil
+						break drain
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
 			s.invalidate()
-			if n, ok := s.notification(ctx, ev); ok {
-				enqueue(n)
+			if len(queues) == 0 {
+				continue // no receivers: the snapshot just had to go stale
+			}
+			for _, e := range batch {
+				if n, ok := s.notification(ctx, e); ok {
+					enqueue(n)
+				}
 			}
 		}
 	}
