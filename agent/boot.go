@@ -3,6 +3,8 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/licensed-dev/licensed/featureset"
@@ -107,13 +109,13 @@ func (a *Agent) boot(reload, rollback bool) error {
 
 	// Licenses: a record that no longer verifies was altered after install.
 	a.licenses = a.licenses[:0]
-	for _, r := range recs {
-		lic, err := a.verifyRecord(r)
-		if err != nil {
-			a.noteTamper(EventTamper, fmt.Sprintf("installed license %s failed verification and is ignored: %v", r.ID, err))
+	lics, errs := a.verifyAll(recs)
+	for i, r := range recs {
+		if errs[i] != nil {
+			a.noteTamper(EventTamper, fmt.Sprintf("installed license %s failed verification and is ignored: %v", r.ID, errs[i]))
 			continue
 		}
-		a.licenses = append(a.licenses, installed{rec: r, lic: lic})
+		a.licenses = append(a.licenses, installed{rec: r, lic: lics[i]})
 	}
 
 	// Usage: an edited or rolled-back counter cannot be trusted, so the
@@ -145,7 +147,8 @@ func (a *Agent) boot(reload, rollback bool) error {
 	if err != nil {
 		return err
 	}
-	if reload || !haveBoot || rec.BootID != bootID || rec.Running == nil {
+	newBoot := reload || !haveBoot || rec.BootID != bootID || rec.Running == nil
+	if newBoot {
 		a.running = nil
 		res := featureset.Resolve(a.inputLocked(nil))
 		a.running = &res
@@ -162,8 +165,12 @@ func (a *Agent) boot(reload, rollback bool) error {
 	a.lastTick = now
 	a.lastCkpt = now
 	a.resolveLocked()
-	if err := a.persistBootLocked(rec); err != nil {
-		return err
+	// A restart in the same boot has nothing new to write (the
+	// high-water mark goes out with the next checkpoint): spare the flash.
+	if newBoot || !haveSet {
+		if err := a.persistBootLocked(rec); err != nil {
+			return err
+		}
 	}
 	if err := a.publishFeaturesLocked(); err != nil {
 		return fmt.Errorf("features file: %w", err)
@@ -182,6 +189,24 @@ func (a *Agent) exhaustMetered() {
 			a.used[l.lic.ID] = l.lic.Period
 		}
 	}
+}
+
+// verifyAll re-checks every stored license, spread over the CPUs: the
+// signatures are most of the boot's work.
+func (a *Agent) verifyAll(recs []licensestore.LicenseRecord) ([]*license.License, []error) {
+	lics := make([]*license.License, len(recs))
+	errs := make([]error, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/64+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(recs); i += workers {
+				lics[i], errs[i] = a.verifyRecord(recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return lics, errs
 }
 
 // verifyRecord re-checks a stored license: its text parses to exactly one
