@@ -18,6 +18,7 @@ import (
 
 	"github.com/licensed-dev/licensed/cmd/licportal/internal/statedir"
 	"github.com/licensed-dev/licensed/license"
+	"github.com/licensed-dev/licensed/portal"
 	"github.com/spf13/cobra"
 )
 
@@ -49,6 +50,11 @@ func newInitCmd(e *env) *cobra.Command {
   tls.pem      the HTTPS server certificate (2 years) for localhost, 127.0.0.1,
                ::1 and each --listen-name
   tls.key      the server's key (mode 0600)
+  portal.db    the store: SKUs, PAKs, devices, licenses, audit log
+
+and seeds the SKU catalog with one permanent SKU per licensable feature of
+the built-in platforms, named PLATFORM-FEATURE (c3750e-ipservices,
+uc500-phones).
 
 init refuses to replace existing keys unless --force is given. After --force,
 agents must be given the new trust.pem and ca.pem: they reject licenses signed
@@ -132,6 +138,22 @@ func runInit(cmd *cobra.Command, e *env, o *initOptions) error {
 		}
 	}
 
+	// The catalog starts with one SKU per licensable feature of the
+	// built-in platforms; SKUs already there are kept.
+	ctx, admin, done, err := openAdmin(e, d.Path)
+	if err != nil {
+		return err
+	}
+	_, err = admin.SeedSKUs(ctx)
+	var skus []portal.SKU
+	if err == nil {
+		skus, err = admin.SKUs(ctx)
+	}
+	done()
+	if err != nil {
+		return fmt.Errorf("seeding the SKU catalog: %w", err)
+	}
+
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "State directory: %s\n", d.Path)
 	fmt.Fprintf(out, "Signing key ID:  %s\n", license.KeyID(pub))
@@ -142,6 +164,7 @@ func runInit(cmd *cobra.Command, e *env, o *initOptions) error {
 		names = append(names, ip.String())
 	}
 	fmt.Fprintf(out, "TLS names:       %s (valid until %s)\n", strings.Join(names, ", "), tlsCert.NotAfter.UTC().Format(time.DateOnly))
+	fmt.Fprintf(out, "SKU catalog:     %d SKUs (licportal sku list)\n", len(skus))
 	return nil
 }
 

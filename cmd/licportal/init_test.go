@@ -202,7 +202,7 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 		t.Error("init --force kept the old signing key")
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 6 {
-		t.Errorf("state dir holds %d entries; want the 6 files", len(entries))
+	if len(entries) != 7 {
+		t.Errorf("state dir holds %d entries; want the 6 files and the store", len(entries))
 	}
 }

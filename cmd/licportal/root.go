@@ -85,7 +85,9 @@ Exit status: 0 success, 1 the command failed, 2 invalid command line.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newInitCmd(e), newIssueCmd(e))
+	root.AddCommand(newInitCmd(e), newIssueCmd(e), newServeCmd(e), newSKUCmd(e), newPAKCmd(e),
+		newExtensionCmd(e), newDeviceCmd(e), newPermissionTicketCmd(e), newRehostCmd(e), newRMACmd(e),
+		newRedeemCmd(e), newAuditCmd(e))
 	return root
 }
 

@@ -30,7 +30,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "a command is required (init, issue)"},
+		{"no command", nil, "a command is required (audit, device, extension, init, issue, pak, permission-ticket, redeem, rehost, rma, serve, sku)"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"unknown flag", []string{"init", "--state-dir", dir, "--colour"}, "unknown flag: --colour"},
 		{"init without state dir", []string{"init"}, `required flag(s) "state-dir" not set`},
