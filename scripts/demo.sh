@@ -16,6 +16,7 @@ fi
 for f in ipservices advipservices; do
 	[ -s "$dir/$f.lic" ] || "$bin/licportal" issue --state-dir "$dir/portal" --udi "$udi" --feature "$f" >"$dir/$f.lic"
 done
+[ -s "$dir/demo.pak" ] || "$bin/licportal" pak create --state-dir "$dir/portal" --sku c3750e-ipservices >"$dir/demo.pak"
 ssh_flags=()
 if command -v ssh-keygen >/dev/null 2>&1; then
 	[ -f "$dir/admin_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C demo-admin -f "$dir/admin_ed25519"
@@ -32,7 +33,10 @@ From a second terminal:
   bin/licensectl show license
   ssh -p 2222 -i $dir/admin_ed25519 -o StrictHostKeyChecking=no admin@127.0.0.1    (the device prompt)
   snmpwalk -v2c -c public 127.0.0.1:1161 1.3.6.1.4.1.9.9.543
-Call-home (docs/CALLHOME.md): bin/licportal serve --state-dir $dir/portal --listen 127.0.0.1:8443
+Call-home (docs/CALLHOME.md): start the lab portal in a third terminal,
+  bin/licportal serve --state-dir $dir/portal --listen 127.0.0.1:8443
+then redeem the demo PAK $(cat "$dir/demo.pak") onto the device:
+  bin/licensectl license call-home install pak $(cat "$dir/demo.pak") --yes
 Stop with Ctrl-C; the device keeps its licenses in $dir/device.
 
 MSG

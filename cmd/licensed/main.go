@@ -10,7 +10,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -189,9 +188,11 @@ func run(args []string) error {
 		cfg.TickInterval = 100 * time.Millisecond
 		cfg.CheckpointInterval = 5 * time.Second
 	}
-	if cfg.CallHome, err = newCallHome(o, logf); err != nil {
+	callHome, err := newCallHome(o, logf)
+	if err != nil {
 		return err
 	}
+	cfg.CallHome = callHome
 	a, err := agent.New(cfg)
 	if err != nil {
 		return err
@@ -216,6 +217,9 @@ func run(args []string) error {
 		srv.Shutdown(sctx)
 		os.Remove(o.Socket)
 	}()
+
+	// Pending call-home operations retry in the background until done.
+	go callHome.Run(ctx, a)
 
 	if err := surfaces.start(ctx, a); err != nil {
 		return err
@@ -270,5 +274,3 @@ func settingsOf(o *config.Options) agent.Settings {
 		EULAAccepted: o.EULA,
 	}
 }
-
-var _ = io.Discard
