@@ -96,7 +96,7 @@ func newEnv(t *testing.T, cfg portal.Config) *env {
 
 func (e *env) client(mod ...func(*Config)) *Client {
 	e.t.Helper()
-	cfg := Config{URL: e.srv.URL, RootCAs: e.srv.RootCAs, Clock: e.clk, Timeout: 3 * time.Second,
+	cfg := Config{URL: e.srv.URL, RootCAs: e.srv.RootCAs, Clock: e.clk, Timeout: 20 * time.Second,
 		Retry: RetryPolicy{Jitter: func() float64 { return 0.5 }}, Logf: e.t.Logf}
 	for _, m := range mod {
 		m(&cfg)
@@ -461,7 +461,7 @@ func TestPortalDownThenBack(t *testing.T) {
 	start := time.Now()
 	_, err := down.Do(ctx, dev, install(pak))
 	wantCause(t, err, agent.CausePortalUnreachable, "retried automatically")
-	if time.Since(start) > 3*time.Second {
+	if time.Since(start) > 10*time.Second {
 		t.Fatalf("an unreachable portal took %s", time.Since(start))
 	}
 	ops := pending(t, dev)

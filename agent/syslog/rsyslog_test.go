@@ -226,7 +226,9 @@ func TestRsyslog(t *testing.T) {
 				close(ch)
 				<-done
 				closeLogger(t, l)
-				if st := l.Stats().Targets[0]; st.Sent != uint64(len(want)) || st.Errors != 0 {
+				// A connect that times out on a loaded machine is retried;
+				// what matters is that every message went out.
+				if st := l.Stats().Targets[0]; st.Sent != uint64(len(want)) || st.Dropped != 0 {
 					t.Fatalf("stats %+v, want %d sent", st, len(want))
 				}
 

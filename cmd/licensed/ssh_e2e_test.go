@@ -92,7 +92,7 @@ func TestSSHEndToEnd(t *testing.T) {
 
 	port := freeTCPPort(t)
 	portal := portalDir(t)
-	d := startDevice(t, portal, "--time-scale", "864000", "--config", conf,
+	d := startDevice(t, portal, "--config", conf,
 		"--ssh-listen", fmt.Sprintf("127.0.0.1:%d", port), "--ssh-authorized-keys", admin+".pub")
 	as := sshClient{t: t, port: port, key: admin, user: "admin"}
 	op := sshClient{t: t, port: port, key: oper, user: "oper"}
