@@ -1,0 +1,141 @@
+package soak
+
+import (
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startPortalServer runs licportal serve on p's state directory.
+func startPortalServer(t *testing.T, p *portal) string {
+	t.Helper()
+	if err := exec.Command(bin("licportal"), "serve", "--help").Run(); err != nil {
+		t.Skip("licportal has no serve command yet")
+	}
+	addr := freePort(t, "tcp")
+	cmd := exec.Command(bin("licportal"), "serve", "--state-dir", p.dir, "--listen", addr)
+	log := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "https://" + addr
+		}
+		select {
+		case <-done:
+			t.Fatalf("licportal serve exited:\n%s", log)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("licportal serve did not listen on %s:\n%s", addr, log)
+	return ""
+}
+
+// TestCrashCallHome kills licensed while it redeems PAKs at the portal
+// (license call-home install pak), and checks after every restart that the
+// store is sound, every acknowledged redemption is installed, and no PAK
+// was installed twice; at the end a resend brings nothing new twice either.
+//
+// It skips, saying so, until licensed has its call-home client
+// (--portal) and licportal its serve command. Short: 5 cycles; SOAK=1: 100.
+func TestCrashCallHome(t *testing.T) {
+	p := newPortal(t)
+	url := startPortalServer(t, p)
+	d := newDevice(t, p, "--portal", url, "--portal-ca", filepath.Join(p.dir, "ca.pem"))
+	d.launch()
+	if err := d.up(15 * time.Second); err != nil {
+		if strings.Contains(d.log.String(), "not built") {
+			t.Skipf("licensed has no call-home client yet: %s", strings.TrimSpace(d.log.String()))
+		}
+		t.Fatal(err)
+	}
+	d.waitLog("; control socket ")
+
+	cycles := 5
+	if long() {
+		cycles = 100
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	acked := map[string]bool{}
+	var paks []string
+	cut := 0
+	for cycle := 1; cycle <= cycles; cycle++ {
+		out, err := exec.Command(bin("licportal"), "pak", "create", "--state-dir", p.dir, "--sku", "c3750e-ipservices").Output()
+		if err != nil {
+			t.Fatalf("licportal pak create: %v", err)
+		}
+		pak := strings.TrimSpace(string(out))
+		paks = append(paks, pak)
+		var wg sync.WaitGroup
+		var code int
+		var res string
+		wg.Go(func() { res, code = d.ctl("license", "call-home", "install", "pak", pak, "--yes") })
+		time.Sleep(time.Duration(rng.Int64N(int64(400 * time.Millisecond))))
+		d.kill()
+		wg.Wait()
+		switch {
+		case code == 0:
+			acked[pak] = true
+		case code == 3 || code == 1:
+			cut++
+		default:
+			t.Fatalf("cycle %d: call-home install pak: exit %d\n%s", cycle, code, res)
+		}
+		if _, err := boltCheck(d.db(), "builtin:advipservices"); err != nil {
+			t.Fatalf("cycle %d: store after SIGKILL: %v", cycle, err)
+		}
+		d.start()
+		if containsAny(d.log.String(), "STORE_RECOVERED", "TAMPER") {
+			t.Fatalf("cycle %d: restart found trouble:\n%s", cycle, d.log)
+		}
+		checkPAKs(t, d, paks, acked, 5*time.Second)
+	}
+	d.must("license", "call-home", "resend")
+	checkPAKs(t, d, paks, acked, 10*time.Second)
+	figure(t, "%d kill -9 cycles during call-home PAK redemption: %d acknowledged, %d cut; every acknowledged PAK installed, none twice", cycles, len(acked), cut)
+}
+
+// checkPAKs waits for the call-home queue to drain, then checks every
+// acknowledged PAK is installed and none more than once.
+func checkPAKs(t *testing.T, d *device, paks []string, acked map[string]bool, wait time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for len(d.status().CallHome.Pending) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	n := map[string]int{}
+	for _, l := range d.status().Licenses {
+		if l.PAK != "" {
+			n[l.PAK]++
+		}
+	}
+	for _, pak := range paks {
+		if n[pak] > 1 {
+			t.Fatalf("PAK %s installed %d times", pak, n[pak])
+		}
+		if acked[pak] && n[pak] == 0 {
+			t.Fatalf("acknowledged PAK %s is not installed", pak)
+		}
+	}
+}
