@@ -52,6 +52,7 @@ func NewServer(api API, cfg ServerConfig) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute, // a client that keeps a connection open costs nothing for ever
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, peerKey{}, s.actorOf(c))
 		},

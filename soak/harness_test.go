@@ -267,21 +267,6 @@ func (d *device) start() {
 	}
 }
 
-// startFails starts licensed expecting it to refuse to start; it returns
-// the exit code and the log, or fails the test if licensed serves.
-func (d *device) startFails() (int, string) {
-	d.t.Helper()
-	d.launch()
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		d.t.Fatalf("licensed neither served nor exited:\n%s", d.log)
-	}
-	d.lastExit = d.cmd.ProcessState
-	d.cmd = nil
-	return d.lastExit.ExitCode(), d.log.String()
-}
-
 // kill ends licensed with SIGKILL, as a power cut or OOM kill would.
 func (d *device) kill() {
 	if d.cmd == nil {

@@ -39,14 +39,23 @@ func (r *runner) readAnswer() (string, error) {
 				return "", io.EOF
 			}
 			// The answer ended without a newline: end the prompt's line
-			// as a typed Return would have.
-			if _, err := io.WriteString(r.promptOut(), "\n"); err != nil {
-				return "", err
+			// as a typed Return would have (below, for JSON).
+			if !r.json {
+				if _, err := io.WriteString(r.promptOut(), "\n"); err != nil {
+					return "", err
+				}
 			}
 			break
 		}
 		if err != nil {
 			return "", fmt.Errorf("cannot read the answer: %w", err)
+		}
+	}
+	// With JSON on Out the question went to Err, which no terminal echo
+	// ends: end its line here so the error stream stays line-shaped.
+	if r.json {
+		if _, err := io.WriteString(r.d.Err, "\n"); err != nil {
+			return "", err
 		}
 	}
 	return strings.TrimSpace(string(b)), nil
