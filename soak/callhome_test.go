@@ -54,17 +54,13 @@ func startPortalServer(t *testing.T, p *portal) string {
 // store is sound, every acknowledged redemption is installed, and no PAK
 // was installed twice; at the end a resend brings nothing new twice either.
 //
-// It skips, saying so, when licensed has no call-home client (--portal)
-// or licportal no serve command. Short: 5 cycles; SOAK=1: 100.
+// Short: 5 cycles; SOAK=1: 100.
 func TestCrashCallHome(t *testing.T) {
 	p := newPortal(t)
 	url := startPortalServer(t, p)
 	d := newDevice(t, p, "--portal", url, "--portal-ca", filepath.Join(p.dir, "ca.pem"))
 	d.launch()
 	if err := d.up(15 * time.Second); err != nil {
-		if strings.Contains(d.log.String(), "not built") {
-			t.Skipf("licensed has no call-home client yet: %s", strings.TrimSpace(d.log.String()))
-		}
 		t.Fatal(err)
 	}
 	d.waitLog("; control socket ")
