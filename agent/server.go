@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/licensed-dev/licensed/internal/unixsock"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,20 +64,7 @@ func NewServer(api API, cfg ServerConfig) (*Server, error) {
 // Listen makes the socket at path (replacing a stale one), readable and
 // writable by everyone: privilege is decided per caller, not by file mode.
 func Listen(path string) (net.Listener, error) {
-	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("control socket %s is in use by another licensed", path)
-	}
-	os.Remove(path)
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
+	return unixsock.Listen(path, 0o666, "control socket")
 }
 
 // Serve answers requests on ln until Shutdown.
@@ -94,18 +82,7 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx
 // actorOf identifies the peer of a unix connection.
 func (s *Server) actorOf(c net.Conn) Actor {
 	a := Actor{Name: "unknown", Source: "socket", Privilege: PrivRead}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return a
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return a
-	}
-	var cred *unix.Ucred
-	raw.Control(func(fd uintptr) {
-		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
+	cred, err := unixsock.PeerCred(c)
 	if err != nil || cred == nil {
 		return a
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/licensed-dev/licensed/call-home/protocol"
-	"golang.org/x/sys/unix"
+	"github.com/licensed-dev/licensed/internal/unixsock"
 )
 
 // maxAdminBody bounds an admin request (a credential or rehost ticket
@@ -28,22 +28,9 @@ const HeaderAdminUser = "Licportal-User"
 // ListenAdmin makes the admin socket at path, mode 0600, replacing a
 // stale one. It refuses when another server answers on it.
 func ListenAdmin(path string) (net.Listener, error) {
-	if c, err := net.DialTimeout("unix", path, 200*time.Millisecond); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("admin socket %s is in use by another licportal serve", path)
-	}
-	os.Remove(path)
 	// The state directory is 0700, so the socket is private before the
 	// chmod too.
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("admin socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("admin socket: %w", err)
-	}
-	return ln, nil
+	return unixsock.Listen(path, 0o600, "admin socket")
 }
 
 type peerKey struct{}
@@ -51,21 +38,11 @@ type peerKey struct{}
 // peerUID returns the user ID of the process at the other end of a unix
 // connection, -1 when it cannot be told.
 func peerUID(c net.Conn) int {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return -1
-	}
-	raw, err := uc.SyscallConn()
+	cred, err := unixsock.PeerCred(c)
 	if err != nil {
 		return -1
 	}
-	uid := -1
-	raw.Control(func(fd uintptr) {
-		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-			uid = int(cred.Uid)
-		}
-	})
-	return uid
+	return int(cred.Uid)
 }
 
 // AdminServer answers Admin calls on the admin socket for processes of the
