@@ -224,8 +224,15 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	dbPath := filepath.Join(cfg.StateDir, "licenses.db")
+	// A store deleted after use comes back empty; its last backup still
+	// holds the paid licenses, so keep a copy to take them from.
+	rescue := keepBackupOfMissingStore(dbPath)
+	if rescue != "" {
+		defer os.Remove(rescue)
+	}
 	st, rep, err := licensestore.Open(licensestore.Options{
-		Path:   filepath.Join(cfg.StateDir, "licenses.db"),
+		Path:   dbPath,
 		MACKey: macKey,
 		Logf:   cfg.Logf,
 	})
@@ -239,11 +246,79 @@ func New(cfg Config) (*Agent, error) {
 	if rep.Rollback {
 		a.noteTamper(EventTamper, "license store is older than its seal (replaced by an older copy or deleted); evaluation licenses are treated as used up")
 	}
+	if rep.Created && rescue != "" {
+		a.rescueLicenses(rescue, macKey)
+	}
 	if err := a.boot(false, rep.Rollback); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// keepBackupOfMissingStore copies the backup of a store that is missing,
+// returning the copy's path ("" when there is nothing to keep).
+func keepBackupOfMissingStore(dbPath string) string {
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	data, err := os.ReadFile(dbPath + ".bak")
+	if err != nil {
+		return ""
+	}
+	rescue := dbPath + ".rescue"
+	if err := os.WriteFile(rescue, data, 0o600); err != nil {
+		return ""
+	}
+	return rescue
+}
+
+// rescueLicenses re-installs the signed licenses found in the backup of a
+// deleted store. Each one is verified again (signature, this device's
+// UDI), so the file can hand back only licenses the portal issued to this
+// device; evaluation usage is not taken from it.
+func (a *Agent) rescueLicenses(path string, macKey []byte) {
+	old, _, err := licensestore.Open(licensestore.Options{Path: path, MACKey: macKey, Logf: a.cfg.Logf})
+	if err != nil {
+		a.cfg.Logf("backup of the deleted store is not usable: %v", err)
+		return
+	}
+	var recs []licensestore.LicenseRecord
+	err = old.View(func(tx *licensestore.Tx) error {
+		recs, err = tx.Licenses()
+		return err
+	})
+	old.Close()
+	for _, suffix := range []string{".seal", ".bak", ".bak.tmp", ".tmp", ".seal.tmp"} {
+		os.Remove(path + suffix)
+	}
+	if err != nil {
+		a.cfg.Logf("backup of the deleted store: %v", err)
+		return
+	}
+	var kept []string
+	err = a.store.Update(func(tx *licensestore.Tx) error {
+		for _, r := range recs {
+			if _, verr := a.verifyRecord(r); verr != nil {
+				continue
+			}
+			if err := tx.PutLicense(r); err != nil {
+				return err
+			}
+			kept = append(kept, r.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		a.cfg.Logf("restoring licenses from the backup: %v", err)
+		return
+	}
+	if len(kept) > 0 {
+		a.noteTamper(EventStoreRecovered, fmt.Sprintf("license store was deleted; %d signed licenses restored from its last backup", len(kept)))
+		if err := a.store.Backup(); err != nil {
+			a.cfg.Logf("license store backup: %v", err)
+		}
+	}
 }
 
 // loadOrCreateKey reads the device key, making it on first start.

@@ -458,3 +458,38 @@ func TestSecondAgentOnSameState(t *testing.T) {
 	var e *Error
 	_ = errors.As(err, &e)
 }
+
+// TestDeletedStoreKeepsPaidLicenses: a store deleted after use comes back
+// with the signed licenses of its last backup, but the evaluations count as
+// used up and the deletion is reported.
+func TestDeletedStoreKeepsPaidLicenses(t *testing.T) {
+	r := newRig(t, "c3750e")
+	ctx := context.Background()
+	ip := r.issue("ipservices", nil)
+	r.install(ip)
+	r.a.SetBootLevel(ctx, "advipservices")
+	r.a.AcceptEULA(ctx)
+	r.a.Reload(ctx)
+	r.clock.Advance(time.Hour)
+	r.a.Tick()
+	if err := r.a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(r.dir, "licenses.db")); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	got := r.drain()
+	if !slices.Contains(got, EventTamper) || !slices.Contains(got, EventStoreRecovered) {
+		t.Fatalf("events after deleting the store: %v", got)
+	}
+	if l := r.license("ipservices", "permanent"); l.ID != ip.ID {
+		t.Fatalf("paid license not restored: %+v", l)
+	}
+	if l := r.license("advipservices", "evaluation"); l.Remaining != 0 {
+		t.Fatalf("evaluation regained time after the store was deleted: %+v", l)
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "licenses.db.rescue")); !os.IsNotExist(err) {
+		t.Fatalf("rescue copy left behind: %v", err)
+	}
+}
